@@ -38,6 +38,8 @@ static const struct variant variants[] = {
   { "uring one buffer",     true, true, false, false, true, 4096, 1 },
   { "uring unregistered",   true, false, false, false, false, 64 * 1024, 3 },
   { "pread/pwrite",         false, false, false, false, false, 8192, 2 },
+  { "pread/pwrite 64 bufs", false, false, false, false, false, 4096, 64 },
+  { "uring 64 buffers",     true, true, true, false, true, 4096, 64 },
 };
 
 static char path[] = "test-ring.XXXXXX";

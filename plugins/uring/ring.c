@@ -87,6 +87,7 @@
 
 #define MEM_ALIGN 4096
 
+
 /* A chunk that keeps failing to make progress (-EAGAIN forever, reads
  * of less than a block) gives up after this many resubmissions.
  */
@@ -130,7 +131,11 @@ struct sync_cqe {
   uint64_t user_data;
   int res;
 };
-#define SYNC_CQ_SIZE 8          /* at most a write + fsync pair queued */
+/* A request queues at most one op per buffer plus a linked fsync before
+ * it reaps; a power of 2 so the free-running indexes wrap cleanly.
+ */
+#define SYNC_CQ_SIZE 128
+_Static_assert (PARAM_BUFFERS_MAX + 2 <= SYNC_CQ_SIZE, "SYNC_CQ_SIZE");
 
 struct ring {
   struct ring_config cfg;

@@ -62,9 +62,9 @@ static struct ring_config ring_config;
 static int extents_fd = -1;     /* O_RDONLY fd for SEEK_DATA/SEEK_HOLE */
 
 /* Features found missing at run time, so we stop asking. */
-static bool no_punch_hole;
-static bool no_zero_range;
-static bool no_discard;
+static _Atomic bool no_punch_hole;
+static _Atomic bool no_zero_range;
+static _Atomic bool no_discard;
 
 static struct rangelock rangelock;
 static pthread_key_t ring_key;
@@ -387,7 +387,7 @@ get_ring (struct handle *h)
 {
   struct ring *r = pthread_getspecific (ring_key);
   struct ring_config cfg;
-  static bool said_no_fixed_buffers, said_no_uring;
+  static _Atomic bool said_no_fixed_buffers, said_no_uring;
   int rc;
 
   /* A worker serves one connection, but be safe if a thread were

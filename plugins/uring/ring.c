@@ -38,14 +38,14 @@
  *          written, those blocks are read first (the caller holds the
  *          range lock, so nobody else changes them meanwhile) and the
  *          client's bytes are laid over them.
- *   FUA:   with fua=link the last chunk is submitted, after all other
- *          chunks have completed, together with an fdatasync linked to
- *          it (IOSQE_IO_LINK) in one io_uring_enter.  The kernel fails
- *          the link if the write comes back short, cancelling the fsync
- *          (-ECANCELED); the rest is then resubmitted with a new linked
- *          fsync, so a request is never acknowledged before its bytes
- *          are durable.  With fua=dsync every write SQE carries
- *          RWF_DSYNC instead.
+ *   FUA:   with fua=dsync (the default) every write SQE carries
+ *          RWF_DSYNC.  With fua=link the last chunk is submitted, after
+ *          all other chunks have completed, together with an fdatasync
+ *          linked to it (IOSQE_IO_LINK) in one io_uring_enter.  The
+ *          kernel fails the link if the write comes back short,
+ *          cancelling the fsync (-ECANCELED); the rest is then
+ *          resubmitted with a new linked fsync, so a request is never
+ *          acknowledged before its bytes are durable.
  *   flush: IORING_OP_FSYNC with IORING_FSYNC_DATASYNC.  fdatasync acts
  *          on the inode, so it covers writes completed on every fd and
  *          every connection: this is what makes multi-conn safe.

@@ -668,6 +668,7 @@ uring_zero (void *handle, uint32_t count, uint64_t offset, uint32_t flags)
   const bool fua = flags & NBDKIT_FLAG_FUA;
   const bool fast = flags & NBDKIT_FLAG_FAST_ZERO;
   const bool may_trim = flags & NBDKIT_FLAG_MAY_TRIM;
+  bool fua_inline;
   struct rangelock_node node;
   struct align_plan plan;
   uint64_t start, end;
@@ -693,25 +694,28 @@ uring_zero (void *handle, uint32_t count, uint64_t offset, uint32_t flags)
     return 0;
   }
 
+  /* The FUA can ride on the fallocate (a linked fsync) only when the
+   * fallocate is the last thing done; otherwise sync at the end.
+   */
+  fua_inline = fua && !plan.head_partial && !plan.tail_partial;
   rangelock_acquire (&rangelock, &node, plan.start, plan.end,
                      plan.head_partial || plan.tail_partial);
   h->dirty = true;
-  rc = zero_blocks (r, start, end, may_trim, fast,
-                    fua && !plan.head_partial && !plan.tail_partial);
+  rc = zero_blocks (r, start, end, may_trim, fast, fua_inline);
   if (rc == -EOPNOTSUPP) {
     if (fast) {
       rangelock_release (&rangelock, &node);
       errno = ENOTSUP;
       return -1;
     }
-    rc = ring_write (r, NULL, end - start, start, false);
+    rc = ring_write (r, NULL, end - start, start, fua_inline);
   }
   if (rc == 0 && plan.head_partial)
     rc = ring_write (r, NULL, start - offset, offset, false);
   if (rc == 0 && plan.tail_partial)
     rc = ring_write (r, NULL, offset + count - end, end, false);
   rangelock_release (&rangelock, &node);
-  if (rc == 0 && fua && (plan.head_partial || plan.tail_partial))
+  if (rc == 0 && fua && !fua_inline)
     rc = ring_fsync (r);
   if (rc < 0)
     return fail ("zero", rc);

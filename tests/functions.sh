@@ -179,14 +179,14 @@ make_sparse ()
     truncate -s "$2" "$1"
 }
 
-# Attach FILE to a loop device (extra losetup options first), print the
-# device name, and detach it at exit.
+# loop_attach [LOSETUP-OPTIONS] FILE
+# Attach FILE to a free loop device, set $loop_dev to its name, and
+# detach it at exit.  (Not in a command substitution: the cleanup entry
+# must be recorded in this shell.)
 loop_attach ()
 {
-    local dev
-    dev="$(losetup -f --show "$@")" || return 1
-    cleanup_push "losetup -d $dev 2>/dev/null"
-    echo "$dev"
+    loop_dev="$(losetup -f --show "$@")" || return 1
+    cleanup_push "losetup -d $loop_dev 2>/dev/null"
 }
 
 # Mount ARGS... and unmount the mount point (the last argument) at exit.

@@ -22,8 +22,9 @@ sizes="$(test_program test-sizes)"
 for ss in 512 4096; do
     file="$tmpdir/loop-$ss.img"
     make_sparse "$file" 80M
-    dev="$(loop_attach --sector-size "$ss" "$file")" ||
+    loop_attach --sector-size "$ss" "$file" ||
         skip "losetup --sector-size $ss failed"
+    dev="$loop_dev"
     [ "$(blockdev --getss "$dev")" -eq "$ss" ] ||
         fail "$dev has sector size $(blockdev --getss "$dev"), not $ss"
     msg "--- $dev, $ss-byte sectors"

@@ -53,7 +53,7 @@
 #define PROBE_TIMEOUT_MS 500            /* one handshake attempt */
 #define START_TIMEOUT_MS (60 * 1000)    /* nbdkit start-up, all attempts */
 #define STOP_TIMEOUT_MS (30 * 1000)     /* nbdkit SIGTERM -> SIGKILL */
-#define HANDSHAKE_TIMEOUT_MS (30 * 1000)
+#define HANDSHAKE_TIMEOUT_MS (10 * 1000)
 #define READY_TIMEOUT_MS (30 * 1000)
 #define DETACH_TIMEOUT_MS (10 * 1000)
 #define LINK_DEAD_WAIT_MS 2000
@@ -592,6 +592,22 @@ service_child_died (struct service *s)
   return 0;
 }
 
+/* nbdkit is running but does not serve the device: replace it. */
+static int
+service_child_kill (struct service *s)
+{
+  int status;
+
+  if (s->child) {
+    (void) kill (s->child, SIGKILL);
+    if (waitpid (s->child, &status, 0) == s->child)
+      snprintf (s->last_death, sizeof s->last_death,
+                "nbdkit stopped answering");
+    s->child = 0;
+  }
+  return service_child_died (s);
+}
+
 static int
 service_restart (struct service *s)
 {
@@ -602,8 +618,23 @@ service_restart (struct service *s)
     return service_child_died (s);
   log_info ("nbdkit restarted (restart %u)", s->restarts);
   if (s->index >= 0 && service_reattach (s) < 0)
-    return -1;
+    return service_child_kill (s);
   service_report (s);
+  return 0;
+}
+
+/* Links died (reported by the kernel).  If nbdkit died too, restart it
+ * (the restart replaces the links); otherwise replace just those links.
+ */
+static int
+service_dead_links (struct service *s)
+{
+  if (s->pending_dead == 0 || s->restart_armed)
+    return 0;
+  if (!service_child_alive (s))
+    return service_child_died (s);
+  if (service_reconnect (s, 0) < 0)
+    return service_child_kill (s);
   return 0;
 }
 
@@ -649,7 +680,7 @@ service_loop (struct service *s)
     if (pfd[2].revents & POLLIN) {
       service_read_monitor (s);
       /* A link can also die without nbdkit dying (request timeout). */
-      if (s->pending_dead && s->child && service_reconnect (s, 0) < 0)
+      if (service_dead_links (s) < 0)
         return -1;
     }
   }

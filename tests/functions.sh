@@ -137,10 +137,13 @@ kill_pidfile ()
 # start_server [NBDKIT-OPTIONS] PLUGIN [PARAMS...]
 #
 # Start nbdkit in the background on a fresh Unix socket and wait until
-# it is listening.  Sets $sock, $uri (nbd+unix URI), $pidfile and
-# $server_log for the server just started; every server started is
-# stopped at exit.  Fails the test if nbdkit exits or does not come up
-# within 30 seconds.
+# it is listening.  Sets $sock, $uri (nbd+unix URI), $pidfile,
+# $server_log and $server_bgpid (the background job: nbdkit itself, or
+# the wrapper) for the server just started; every server started is
+# stopped at exit.  If the array server_wrapper is set, nbdkit runs
+# under it (e.g. server_wrapper=(strace -f -o LOG)).  Fails the test if
+# nbdkit exits or does not come up within 30 seconds.
+server_wrapper=()
 _nservers=0
 start_server ()
 {
@@ -150,13 +153,15 @@ start_server ()
     server_log="$tmpdir/nbdkit-$_nservers.log"
     uri="nbd+unix:///?socket=$sock"
     cleanup_push kill_pidfile "$pidfile"
-    nbdkit -f -U "$sock" -P "$pidfile" "$@" >"$server_log" 2>&1 &
-    local bgpid=$! i
+    "${server_wrapper[@]}" nbdkit -f -U "$sock" -P "$pidfile" "$@" \
+        >"$server_log" 2>&1 &
+    server_bgpid=$!
+    local i
     for (( i = 0; i < 300; i++ )); do
         if [ -s "$pidfile" ] && [ -S "$sock" ]; then
             return 0
         fi
-        if ! kill -0 "$bgpid" 2>/dev/null; then
+        if ! kill -0 "$server_bgpid" 2>/dev/null; then
             cat "$server_log" >&2
             fail "nbdkit $* exited during start-up"
         fi
@@ -166,10 +171,13 @@ start_server ()
 }
 
 # Stop the server most recently started (or the one whose pid file is
-# $1) and wait for it to exit.
+# $1) and wait for it to exit (and for its wrapper, if any).
 stop_server ()
 {
     kill_pidfile "${1:-$pidfile}"
+    if [ $# -eq 0 ]; then
+        wait "$server_bgpid" 2>/dev/null || :
+    fi
 }
 
 # Create a sparse file of the given size.

@@ -2,8 +2,8 @@
 # uringblk: the shadow workload on every forced fallback path.
 #
 # Each configuration below turns off one fast path (io_uring itself,
-# O_DIRECT, registered buffers, the registered file, linked FUA, setup
-# flags) or shrinks the buffers so that every request is split into
+# O_DIRECT, registered buffers, the registered file, setup flags), picks
+# each FUA mechanism (linked fsync, RWF_DSYNC) or shrinks the buffers so that every request is split into
 # 4K pieces through a single buffer.  For each, the server log (-v -D
 # uring.ring=1) must show that the path really changed, and the random
 # shadow workload (test-shadow) and the unaligned/read-modify-write
@@ -54,6 +54,7 @@ run_config "O_DIRECT, pread/pwrite" uring=off direct=on
 run_config ", buffered, io_uring" direct=off
 run_config "io_uring, fixed buffers no, fixed file yes" fixed-buffers=off
 run_config "io_uring, fixed buffers yes, fixed file no" fixed-file=off
+run_config "fixed buffers yes, fixed file yes" fua=link
 run_config "fixed buffers yes, fixed file yes" fua=dsync
 run_config "setup flags: none" setup-flags=none
 run_config "fixed buffers yes, fixed file yes, 12288 bytes locked" \

@@ -39,7 +39,7 @@ char *arg_tls_psk;
 char *arg_tls_certificates;
 int arg_device_index = DEVICE_NONE;
 unsigned arg_connections = 1;
-unsigned arg_timeout = 0;
+unsigned arg_timeout = 30;
 unsigned arg_dead_timeout = 30;
 bool arg_readonly;
 unsigned arg_threads;
@@ -115,7 +115,7 @@ usage (FILE *fp)
 "  --insecure               allow plain TCP\n"
 "  --device /dev/nbdN|auto  attach the export as a kernel block device\n"
 "  --connections N          connections per device (default 1)\n"
-"  --timeout SECONDS        device request timeout (default: kernel's)\n"
+"  --timeout SECONDS        device request timeout (default 30)\n"
 "  --dead-timeout SECONDS   how long the device waits for a reconnect\n"
 "                           after losing the server (default 30)\n"
 "  -r, --readonly           serve read-only\n"

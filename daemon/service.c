@@ -57,6 +57,7 @@
 #define READY_TIMEOUT_MS (30 * 1000)
 #define DETACH_TIMEOUT_MS (10 * 1000)
 #define LINK_DEAD_WAIT_MS 2000
+#define CHILD_EXIT_WAIT_MS 500
 #define STABLE_MS (10 * 1000)   /* up this long: backoff starts again */
 #define MAX_FAILURES 8          /* consecutive failed starts: give up */
 
@@ -629,8 +630,16 @@ service_restart (struct service *s)
 static int
 service_dead_links (struct service *s)
 {
+  int64_t deadline = now_ms () + CHILD_EXIT_WAIT_MS;
+
   if (s->pending_dead == 0 || s->restart_armed)
     return 0;
+  /* A killed nbdkit closes its sockets, which the kernel reports, a
+   * little before it can be reaped: give it that moment, or we would
+   * negotiate with a server that is already gone.
+   */
+  while (service_child_alive (s) && now_ms () < deadline)
+    usleep (20 * 1000);
   if (!service_child_alive (s))
     return service_child_died (s);
   if (service_reconnect (s, 0) < 0)

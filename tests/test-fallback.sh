@@ -2,9 +2,10 @@
 # uringblk: the shadow workload on every forced fallback path.
 #
 # Each configuration below turns off one fast path (io_uring itself,
-# O_DIRECT, registered buffers, the registered file, setup flags), picks
-# each FUA mechanism (linked fsync, RWF_DSYNC) or shrinks the buffers so that every request is split into
-# 4K pieces through a single buffer.  For each, the server log (-v -D
+# O_DIRECT, registered buffers, the registered file, setup flags),
+# picks one FUA mechanism (linked fsync or RWF_DSYNC), or shrinks the
+# buffers so that every request is split into 4K pieces through a
+# single buffer.  For each, the server log (-v -D
 # uring.ring=1) must show that the path really changed, and the random
 # shadow workload (test-shadow) and the unaligned/read-modify-write
 # workload (test-unaligned) must give exactly the expected bytes, in the

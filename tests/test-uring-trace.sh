@@ -11,7 +11,12 @@
 #                       FSYNC; plain writes are WRITE_FIXED without link;
 #                       reads are READ_FIXED;
 #   fua=dsync:          WRITE_FIXED without link and no FSYNC at all;
-#   fixed-buffers=off:  plain READ and WRITE, never the _FIXED forms.
+#   fixed-buffers=off:  plain READ and WRITE, never the _FIXED forms;
+#   fua=link with 4K buffers, 16K FUA writes (split in 4 pieces): the
+#                       linked piece is submitted only when every other
+#                       piece of the request has completed (nothing else
+#                       outstanding on its ring), since a linked fsync
+#                       orders itself after its own write only.
 
 source "${srcdir:-$(dirname "$0")}/functions.sh"
 requires nbdkit nbdsh /usr/bin/python3
@@ -51,13 +56,21 @@ for i in range(8):
 for i in range(8):
     assert h.pread(4096, i * 65536) == bytes([i + 1]) * 4096
 PY
+cat >"$tmpdir/split.py" <<'PY'
+# 4 FUA writes of 16K each, one after the other.
+for i in range(4):
+    h.pwrite(bytes([i + 1]) * 16384, i * 65536, nbd.CMD_FLAG_FUA)
+    assert h.pread(16384, i * 65536) == bytes([i + 1]) * 16384
+PY
 
-# trace_config NAME PARAMS...: run the workload under tracing and leave
-# the submissions as "ring opcode flags" lines in $tmpdir/NAME.subs.
+# trace_config NAME WORKLOAD PARAMS...: run the workload under tracing
+# and leave the events in $tmpdir/NAME.subs as lines
+#   S RING OPCODE FLAGS        (a submission)
+#   C RING USER_DATA RESULT    (a completion)
 trace_config ()
 {
-    local name="$1"
-    shift
+    local name="$1" workload="$2"
+    shift 2
     make_sparse "$disk" 16M
     start_server "$PLUGIN" file="$disk" "$@"
     echo 0 >"$inst/tracing_on"
@@ -65,21 +78,25 @@ trace_config ()
     echo 1 >"$inst/options/event-fork"
     cat "$pidfile" >"$inst/set_event_pid"
     echo 1 >"$inst/events/io_uring/io_uring_submit_req/enable"
+    echo 1 >"$inst/events/io_uring/io_uring_complete/enable"
     echo 1 >"$inst/tracing_on"
-    nbdsh -u "$uri" -c "exec(open('$tmpdir/workload.py').read())" ||
+    nbdsh -u "$uri" -c "exec(open('$tmpdir/$workload.py').read())" ||
         fail "workload ($*)"
     echo 0 >"$inst/tracing_on"
     stop_server
     cat "$inst/trace" >"$tmpdir/$name.trace"
     echo 0 >"$inst/events/io_uring/io_uring_submit_req/enable"
+    echo 0 >"$inst/events/io_uring/io_uring_complete/enable"
     echo >"$inst/set_event_pid"
-    sed -n 's/.*io_uring_submit_req: ring \([0-9a-fx]*\),.* opcode \([A-Z_]*\), flags \(0x[0-9a-f]*\).*/\1 \2 \3/p' \
+    sed -n -e 's/.*io_uring_submit_req: ring \([0-9a-fx]*\),.* opcode \([A-Z_]*\), flags \(0x[0-9a-f]*\).*/S \1 \2 \3/p' \
+           -e 's/.*io_uring_complete: ring \([0-9a-fx]*\),.* user_data \(0x[0-9a-f]*\), result \(-*[0-9]*\).*/C \1 \2 \3/p' \
         "$tmpdir/$name.trace" >"$tmpdir/$name.subs"
-    [ -s "$tmpdir/$name.subs" ] || {
+    grep -q '^S' "$tmpdir/$name.subs" || {
         tail -n 20 "$tmpdir/$name.trace" >&2
         fail "no io_uring submissions traced for nbdkit ($*)"
     }
-    msg "$name: $(awk '{ print $2 }' "$tmpdir/$name.subs" | sort | uniq -c | tr -s ' \n' ' ')"
+    msg "$name: $(awk '$1 == "S" { print $3 }' "$tmpdir/$name.subs" |
+                  sort | uniq -c | tr -s ' \n' ' ')"
 }
 
 # check NAME: python expressions over the submissions.
@@ -87,10 +104,10 @@ check ()
 {
     /usr/bin/python3 - "$tmpdir/$1.subs" "$1" <<'PY' || fail "$1: wrong submissions"
 import sys
-subs = [l.split() for l in open(sys.argv[1])]
+events = [l.split() for l in open(sys.argv[1])]
+subs = [e[1:] for e in events if e[0] == "S"]      # ring, opcode, flags
 name = sys.argv[2]
 LINK = 0x4
-ops = [op for ring, op, fl in subs]
 def count(op, link=None):
     return sum(1 for r, o, f in subs
                if o == op and (link is None or bool(int(f, 16) & LINK) == link))
@@ -124,6 +141,32 @@ elif name == "dsync":
         errors.append("%d WRITE_FIXED, expected 16" % count("WRITE_FIXED"))
     if count("READ_FIXED") < 8:
         errors.append("reads are not READ_FIXED")
+elif name == "split":
+    # Outstanding operations per ring when each linked write goes out.
+    outstanding, linked = {}, 0
+    for i, e in enumerate(events):
+        ring = e[1]
+        if e[0] == "S":
+            if e[2].startswith("WRITE") and int(e[3], 16) & LINK:
+                linked += 1
+                if outstanding.get(ring, 0):
+                    errors.append("linked write #%d submitted with %d other "
+                                  "operations of its ring still in flight"
+                                  % (i, outstanding[ring]))
+            outstanding[ring] = outstanding.get(ring, 0) + 1
+        else:
+            outstanding[ring] = outstanding.get(ring, 0) - 1
+            if int(e[3]) < 0:
+                errors.append("completion #%d failed: %s" % (i, e[3]))
+    if linked != 4:
+        errors.append("%d linked writes, expected 4" % linked)
+    if count("WRITE_FIXED", link=False) != 12:
+        errors.append("%d unlinked pieces, expected 12 (3 per request)"
+                      % count("WRITE_FIXED", link=False))
+    if count("FSYNC") != 4:
+        errors.append("%d FSYNC, expected 4" % count("FSYNC"))
+    if sum(1 for e in events if e[0] == "C") == 0:
+        errors.append("no completions traced")
 elif name == "unfixed":
     fixed = count("READ_FIXED") + count("WRITE_FIXED")
     if fixed:
@@ -136,9 +179,11 @@ sys.exit(1 if errors else 0)
 PY
 }
 
-trace_config link fua=link
+trace_config link workload fua=link
 check link
-trace_config dsync fua=dsync
+trace_config dsync workload fua=dsync
 check dsync
-trace_config unfixed fixed-buffers=off fua=dsync
+trace_config unfixed workload fixed-buffers=off fua=dsync
 check unfixed
+trace_config split split fua=link buffer-size=4K buffers=4
+check split

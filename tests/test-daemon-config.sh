@@ -120,6 +120,18 @@ status=0
     fail "missing backing: status $status, $(cat "$tmpdir/out")"
 [ -e "$tmpdir/run" ] && fail "missing backing: runtime directory created"
 
+# Without the nbd module, --device says how to get it (exit 1).
+if [ ! -d /sys/module/nbd ]; then
+    status=0
+    "$uringblkd" --nbdkit "$tmpdir/fake-nbdkit" --plugin "$PLUGIN" \
+        --runtime-directory "$tmpdir/run" --device auto "$tmpdir/disk.img" \
+        >"$tmpdir/out" 2>&1 || status=$?
+    [ "$status" -eq 1 ] &&
+        grep -q "the nbd kernel module is not loaded (run: modprobe nbd)" "$tmpdir/out" ||
+        fail "no nbd module: status $status, $(cat "$tmpdir/out")"
+    [ -e "$tmpdir/run" ] && fail "no nbd module: runtime directory created"
+fi
+
 #----------------------------------------------------------------------
 # A good file: '_' and upper case in keys, blanks, comments; options on
 # the command line after --config override it.

@@ -77,6 +77,18 @@ test -e /sys/block/nbd0/pid || fail "nbd0 not connected"
 [ "$(cat /sys/block/nbd0/size)" -gt 0 ] || fail "nbd0 has no size"
 cat /tmp/daemon.log
 
+step "a second daemon on the same device is refused"
+uringblkd --nbdkit /usr/sbin/nbdkit \
+    --plugin /usr/lib/uringblk/nbdkit-uring-plugin.so \
+    --socket /run/uringblk/second.sock --device /dev/nbd0 /dev/vda \
+    > /tmp/second.log 2>&1
+status=$?
+cat /tmp/second.log
+[ $status -eq 1 ] || fail "second daemon: exit status $status"
+grep -q '/dev/nbd0: device is busy' /tmp/second.log ||
+    fail "second daemon: no 'device is busy'"
+test -e /run/uringblk/second.sock && fail "second daemon left its socket"
+
 step "mkfs.ext4"
 /usr/sbin/mke2fs -q -F -t ext4 /dev/nbd0 || fail "mkfs.ext4"
 mount -t ext4 /dev/nbd0 /mnt || fail "mount"

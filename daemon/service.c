@@ -64,7 +64,6 @@
 struct service {
   int listen_fds[MAX_LISTEN];
   unsigned nlisten;
-  bool socket_activated;
   bool own_socket;              /* we bound arg_socket: remove it */
   char *where;                  /* for messages: socket path or address */
 
@@ -256,11 +255,6 @@ service_check_device (struct service *s)
 
   if (arg_device_index == DEVICE_NONE)
     return 0;
-  if (s->socket_activated || arg_socket == NULL) {
-    log_error ("device needs the daemon's own Unix socket "
-               "(not socket activation or listen)");
-    return -1;
-  }
   /* Subscribe before connecting, so no dead link goes unseen. */
   r = attach_monitor_open (&s->mon);
   if (r < 0) {
@@ -296,7 +290,6 @@ service_listen (struct service *s)
     for (int i = 0; i < n; i++)
       s->listen_fds[i] = first + i;
     s->nlisten = n;
-    s->socket_activated = true;
     s->where = strdup ("socket-activated sockets");
     return s->where ? 0 : -1;
   }

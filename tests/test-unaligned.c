@@ -11,11 +11,12 @@
  * Part 2: the race.  A region is cut at random byte positions into
  * pieces; the pieces are dealt out to NR_CONNS connections, and each
  * connection sends all of its pieces (writes of fresh random bytes, some
- * zeroes) with up to IN_FLIGHT in flight.  The pieces are byte-disjoint
+ * zeroes, some trims) with up to IN_FLIGHT in flight.  The pieces are byte-disjoint
  * but many share a block with pieces sent concurrently by the other
  * connections (and by the same one), so an unserialised read-modify-
  * write would lose some of them.  After each round the region must hold
- * every piece.
+ * every written and zeroed piece, and each byte of a trimmed piece must
+ * be as it was before the round or zero.
  *
  * Finally the whole disk is compared, and the backing store after
  * disconnect.
@@ -143,9 +144,12 @@ part1 (void)
   test_disconnect (h);
 }
 
+enum piece_op { PIECE_WRITE, PIECE_ZERO, PIECE_TRIM };
+static const char *piece_name[] = { "write", "zero", "trim" };
+
 struct piece {
   uint64_t offset, len;
-  bool zero;
+  enum piece_op op;
   unsigned conn;
   bool done;
   int error;
@@ -190,11 +194,17 @@ run_racer (void *arg)
 
       if (p->conn != r->id)
         continue;
-      if (p->zero)
+      switch (p->op) {
+      case PIECE_ZERO:
         c = nbd_aio_zero (r->h, p->len, p->offset, cb, 0);
-      else
+        break;
+      case PIECE_TRIM:
+        c = nbd_aio_trim (r->h, p->len, p->offset, cb, 0);
+        break;
+      default:
         c = nbd_aio_pwrite (r->h, race->data + p->offset, p->len, p->offset,
                             cb, 0);
+      }
       if (c == -1)
         test_fail_nbd ("racing write");
       in_flight++;
@@ -209,7 +219,7 @@ run_racer (void *arg)
     struct piece *p = &race->pieces[i];
     if (p->conn == r->id && (!p->done || p->error))
       test_fail ("racing %s [%" PRIu64 ", +%" PRIu64 ") on connection %u: %s",
-                 p->zero ? "zero" : "write", p->offset, p->len, r->id,
+                 piece_name[p->op], p->offset, p->len, r->id,
                  p->done ? strerror (p->error) : "never completed");
   }
   return NULL;
@@ -245,14 +255,18 @@ part2 (unsigned rounds)
 
       if (len > end - pos)
         len = end - pos;
+      uint64_t k = rnd (8);
+
       pieces[n] = (struct piece) {
-        .offset = pos, .len = len, .zero = rnd (8) == 0,
+        .offset = pos, .len = len,
+        .op = k == 0 ? PIECE_ZERO : k == 1 ? PIECE_TRIM : PIECE_WRITE,
         .conn = rnd (NR_CONNS),
       };
-      if (pieces[n].zero)
-        memset (data + pos, 0, len);
-      else
-        rnd_fill (&rnd_global, data + pos, len);
+      switch (pieces[n].op) {
+      case PIECE_ZERO: memset (data + pos, 0, len); break;
+      case PIECE_TRIM: memcpy (data + pos, shadow + pos, len); break;
+      case PIECE_WRITE: rnd_fill (&rnd_global, data + pos, len); break;
+      }
       pos += len;
       n++;
     }
@@ -275,17 +289,29 @@ part2 (unsigned rounds)
     for (i = 0; i < NR_CONNS; i++)
       pthread_join (racers[i].thread, NULL);
 
-    memcpy (shadow + base, data + base, end - base);
     CHECK (end - base <= BUF_SIZE);
     if (nbd_pread (check, buf, end - base, base, 0) == -1)
       test_fail_nbd ("nbd_pread");
     for (i = 0; i < n; i++) {
       const struct piece *p = &pieces[i];
-      if (memcmp (buf + (p->offset - base), shadow + p->offset, p->len) != 0)
-        check_bytes (p->zero ? "racing zero lost" : "racing write lost",
-                     p->offset, buf + (p->offset - base), shadow + p->offset,
-                     p->len);
+      const unsigned char *got = buf + (p->offset - base);
+
+      if (p->op == PIECE_TRIM) {
+        /* data[] holds the bytes from before the round. */
+        for (uint64_t j = 0; j < p->len; j++)
+          if (got[j] != 0 && got[j] != data[p->offset + j])
+            test_fail ("racing trim [%" PRIu64 ", +%" PRIu64 "): byte at %"
+                       PRIu64 " is 0x%02x, neither the old 0x%02x nor zero",
+                       p->offset, p->len, p->offset + j, got[j],
+                       data[p->offset + j]);
+        memcpy (data + p->offset, got, p->len);
+      }
+      else if (memcmp (got, data + p->offset, p->len) != 0)
+        check_bytes (p->op == PIECE_ZERO ? "racing zero lost"
+                     : "racing write lost",
+                     p->offset, got, data + p->offset, p->len);
     }
+    memcpy (shadow + base, data + base, end - base);
     /* The blocks around the region were not written at all. */
     read_around (check, "around the race region", base, end - base, 8192);
     fprintf (stderr, "%s: race round %u: %zu pieces at %" PRIu64 ": ok\n",

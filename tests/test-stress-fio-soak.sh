@@ -30,6 +30,7 @@ size=64M
 verify=crc32c
 verify_backlog=128
 verify_fatal=1
+verify_state_save=0
 fsync=64
 time_based
 runtime=$SOAK_SECONDS

@@ -542,7 +542,14 @@ do_write (void)
     reads += c->reads;
     lost += c->lost;
     nbd_close (c->h);
+    for (j = 0; j < QUEUE_DEPTH; j++) {
+      free (c->cmd[j].buf);
+      free (c->cmd[j].covers);
+    }
+    free (c->in_flight);
+    free (c->unflushed);
   }
+  free (conns);
   hdr.next_gen = next_gen;
   hdr.rounds++;
   save_state ();
@@ -568,12 +575,14 @@ do_verify (struct nbd_handle *h)
     if (nbd_pread (h, buf, n * BLOCK, b * BLOCK, 0) == -1) {
       fprintf (stderr, "%s: verify: read: %s\n", program_name,
                nbd_get_error ());
+      free (buf);
       return EXIT_FAILURE;
     }
     for (i = 0; i < n; i++) {
       if (!check_block (buf + i * BLOCK, b + i, true) && ++bad >= 20) {
         fprintf (stderr, "%s: (stopping after 20 bad blocks)\n",
                  program_name);
+        free (buf);
         return EXIT_FAILURE;
       }
       durable += blocks[b + i].durable > 0;
@@ -629,12 +638,15 @@ main (int argc, char *argv[])
   load_state (size);
   if (strcmp (mode, "write") == 0) {
     nbd_close (h);
-    return do_write ();
+    r = do_write ();
+    free (blocks);
+    return r;
   }
   if (strcmp (mode, "verify") == 0) {
     r = do_verify (h);
     nbd_shutdown (h, 0);
     nbd_close (h);
+    free (blocks);
     return r;
   }
 

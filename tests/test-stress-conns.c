@@ -273,7 +273,12 @@ do_load (void)
   for (i = 0; i < nconns; i++) {
     pthread_join (conns[i].thread, NULL);
     nbd_close (conns[i].h);
+    for (j = 0; j < QUEUE_DEPTH; j++)
+      free (conns[i].cmd[j].buf);
+    free (conns[i].shadow);
+    free (conns[i].busy);
   }
+  free (conns);
   fprintf (stderr, "test-stress-conns: %u connections, %" PRIu64
            " verified commands, %u failures\n", nconns, total_ops, failures);
   return failures ? EXIT_FAILURE : EXIT_SUCCESS;

@@ -8,8 +8,10 @@
 #   - requires / requires_root / skip / fail helpers;
 #   - start_server, which runs nbdkit in the background and records it
 #     for cleanup by its pid file;
-#   - a cleanup stack (cleanup_push) for loop devices, FUSE mounts and
-#     mounts, unwound in reverse order on exit, whatever the exit path.
+#   - loop_attach, fuse_attach (nbdfuse) and mount_tracked, which record
+#     their own undoing;
+#   - a cleanup stack (cleanup_push) holding all of that, unwound in
+#     reverse order on exit, whatever the exit path.
 #
 # Exit status follows automake: 0 pass, 77 skip (reason on stderr), other
 # fail.
@@ -195,6 +197,22 @@ loop_attach ()
 {
     loop_dev="$(losetup -f --show "$@")" || return 1
     cleanup_push "losetup -d $loop_dev 2>/dev/null"
+}
+
+# fuse_attach MOUNTPOINT URI
+# Expose the NBD export at URI as the file MOUNTPOINT/nbd with nbdfuse,
+# wait (bounded) until it is ready, and unmount it at exit (nbdfuse then
+# exits; it is killed by its pid file if it does not).
+fuse_attach ()
+{
+    local mp="$1" pidf="$tmpdir/nbdfuse-$(basename "$1").pid"
+    nbdfuse -P "$pidf" "$mp" "$2" >"$pidf.log" 2>&1 &
+    cleanup_push kill_pidfile "$pidf"
+    cleanup_push "mountpoint -q '$mp' && { fusermount3 -u '$mp' 2>/dev/null || fusermount3 -uz '$mp'; }"
+    if ! wait_for 30 test -s "$pidf"; then
+        cat "$pidf.log" >&2
+        return 1
+    fi
 }
 
 # Mount ARGS... and unmount the mount point (the last argument) at exit.

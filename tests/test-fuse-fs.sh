@@ -59,16 +59,7 @@ verify_tree ()
 
 start_server "$PLUGIN" file="$disk"
 
-# nbdfuse writes its pid file once the FUSE file is ready; it exits when
-# unmounted.
-nbdfuse -P "$tmpdir/nbdfuse.pid" "$fusedir" "$uri" \
-        >"$tmpdir/nbdfuse.log" 2>&1 &
-cleanup_push kill_pidfile "$tmpdir/nbdfuse.pid"
-cleanup_push "mountpoint -q '$fusedir' && { fusermount3 -u '$fusedir' || fusermount3 -uz '$fusedir'; }"
-wait_for 30 test -s "$tmpdir/nbdfuse.pid" || {
-    cat "$tmpdir/nbdfuse.log" >&2
-    fail "nbdfuse did not start"
-}
+fuse_attach "$fusedir" "$uri" || fail "nbdfuse did not start"
 [ "$(stat -c %s "$fusedir/nbd")" -eq $(( 512 << 20 )) ] ||
     fail "the FUSE file has the wrong size"
 
@@ -105,7 +96,7 @@ done
 # Tear the stack down in order, then look at the backing file alone.
 losetup -d "$loop"
 fusermount3 -u "$fusedir"
-wait_for 10 eval '! kill -0 "$(cat "$tmpdir/nbdfuse.pid")" 2>/dev/null' ||
+wait_for 10 eval '! kill -0 "$(cat "$tmpdir/nbdfuse-fuse.pid")" 2>/dev/null' ||
     fail "nbdfuse did not exit after unmount"
 stop_server
 

@@ -87,10 +87,18 @@ for round in 1 2; do
 done
 
 # The first round may grow the heap (thread arenas); a second identical
-# round must not grow it much further.
-(( rss1 - rss0 < 64 * 1024 )) ||
-    fail "VmRSS grew from $rss0 kB to $rss1 kB after 64 connections"
-(( rss2 - rss1 < 16 * 1024 )) ||
+# round must not grow it much further.  Under a sanitizer (its runtime
+# mapped in nbdkit) the first round also fills the sanitizer's
+# quarantine and shadow memory, so only a looser second check applies.
+slack_kb=$(( 16 * 1024 ))
+if grep -qE 'lib(asan|tsan)' "/proc/$pid/maps"; then
+    msg "sanitizer runtime in nbdkit: not bounding the first round's growth"
+    slack_kb=$(( 64 * 1024 ))
+else
+    (( rss1 - rss0 < 64 * 1024 )) ||
+        fail "VmRSS grew from $rss0 kB to $rss1 kB after 64 connections"
+fi
+(( rss2 - rss1 < slack_kb )) ||
     fail "VmRSS keeps growing: $rss1 kB after round 1, $rss2 kB after round 2"
 grep -E 'Assertion|sanitizer|Segmentation' "$server_log" >&2 &&
     fail "the server reported a crash"

@@ -6,7 +6,9 @@
  * of the blocks at either end.
  *
  * Part 1: random unaligned reads, writes (some FUA), zeroes (with and
- * without NO_HOLE) and trims, one at a time, checked against a shadow.
+ * without NO_HOLE, some FUA, some fast: done, or refused with ENOTSUP
+ * and nothing changed) and trims, one at a time, checked against a
+ * shadow.
  *
  * Part 2: the race.  A region is cut at random byte positions into
  * pieces; the pieces are dealt out to NR_CONNS connections, and each
@@ -121,8 +123,15 @@ part1 (void)
         flags |= LIBNBD_CMD_FLAG_NO_HOLE;
       if (rnd (5) == 0)
         flags |= LIBNBD_CMD_FLAG_FUA;
-      if (nbd_zero (h, len, off, flags) == -1)
-        test_fail_nbd ("unaligned nbd_zero");
+      if (rnd (4) == 0)
+        flags |= LIBNBD_CMD_FLAG_FAST_ZERO;
+      if (nbd_zero (h, len, off, flags) == -1) {
+        /* A fast zero may be refused, and then changes nothing. */
+        if (!(flags & LIBNBD_CMD_FLAG_FAST_ZERO) || nbd_get_errno () != ENOTSUP)
+          test_fail_nbd ("unaligned nbd_zero");
+        read_around (h, "after refused unaligned fast zero", off, len, 4096);
+        continue;
+      }
       memset (shadow + off, 0, len);
       read_around (h, "read after unaligned zero", off, len, 4096);
     }

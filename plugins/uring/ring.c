@@ -77,6 +77,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 
 #include <liburing.h>
@@ -787,7 +788,15 @@ ring_create (const struct ring_config *cfg, int fd, struct ring **ringp)
 
   bufs_size = (size_t) cfg->nbuffers * cfg->buffer_size;
   r->mem_size = bufs_size + edge_size (cfg);
-  if (posix_memalign ((void **) &r->mem, MEM_ALIGN, r->mem_size) != 0) {
+  /* mmap rather than malloc: rings come and go with connections, and
+   * glibc would keep freed half-megabyte blocks in the heap (its mmap
+   * threshold rises after the first large free), so a burst of
+   * connections would leave the process that much bigger for good.
+   * munmap gives the memory back.
+   */
+  r->mem = mmap (NULL, r->mem_size, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (r->mem == MAP_FAILED) {
     free (r);
     return -ENOMEM;
   }
@@ -808,7 +817,7 @@ ring_create (const struct ring_config *cfg, int fd, struct ring **ringp)
       rc = io_uring_queue_init_params (entries, &r->ring, &params);
     }
     if (rc < 0) {
-      free (r->mem);
+      munmap (r->mem, r->mem_size);
       free (r);
       return rc;
     }
@@ -849,7 +858,7 @@ ring_destroy (struct ring *r)
     return;
   if (r->uring)
     io_uring_queue_exit (&r->ring);
-  free (r->mem);
+  munmap (r->mem, r->mem_size);
   free (r);
 }
 

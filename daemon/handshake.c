@@ -220,6 +220,12 @@ option_error (uint32_t type)
 }
 
 /* Handle one NBD_REP_INFO payload of LEN bytes already in BUF. */
+static bool
+hs_power_of_2 (uint32_t v)
+{
+  return v != 0 && (v & (v - 1)) == 0;
+}
+
 static int
 info_parse (const unsigned char *buf, uint32_t len, struct hs_export *exp,
             bool *have_export)
@@ -243,6 +249,18 @@ info_parse (const unsigned char *buf, uint32_t len, struct hs_export *exp,
     exp->block_min = get_be32 (buf + 2);
     exp->block_pref = get_be32 (buf + 6);
     exp->block_max = get_be32 (buf + 10);
+    /* The minimum becomes the device's logical block size: hold the
+     * server to the protocol's rules (minimum a power of 2 up to
+     * 64 KiB, preferred a power of 2 not below it, maximum a multiple
+     * of the minimum or "no limit").
+     */
+    if (!hs_power_of_2 (exp->block_min) || exp->block_min > 65536 ||
+        !hs_power_of_2 (exp->block_pref) ||
+        exp->block_pref < exp->block_min ||
+        (exp->block_max != UINT32_MAX &&
+         (exp->block_max < exp->block_pref ||
+          exp->block_max % exp->block_min != 0)))
+      return -EPROTO;
     return 0;
   default:
     return 0;                   /* information we did not ask for */

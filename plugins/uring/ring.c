@@ -524,7 +524,9 @@ ring_transfer (struct ring *r, bool is_write, char *rbuf, const char *wbuf,
 
     rc = ring_reap (r, &ud, &res);
     if (rc < 0)
-      /* The ring is broken; ring_destroy will wait for what is left. */
+      /* The ring is marked broken and will not be reused; destroying
+       * it cancels what is left (see ring_destroy).
+       */
       return rc;
     inflight--;
 
@@ -847,17 +849,25 @@ ring_create (const struct ring_config *cfg, int fd, struct ring **ringp)
   return 0;
 }
 
-/* Tear down a ring.  io_uring_queue_exit waits for (or cancels) SQEs
- * still in flight before the buffers they point at are freed.  NULL
- * is fine.
+/* Tear down a ring.  Normally nothing is in flight (every request
+ * waits for its own SQEs).  After a failed submission something may be:
+ * io_uring_queue_exit cancels it, and the kernel holds its own pins on
+ * the buffer pages until those requests are gone, so unmapping the
+ * buffers is safe.  The registered file is dropped first and
+ * synchronously: the ring's asynchronous teardown would otherwise keep
+ * the backing open after the process has exited, and a filesystem
+ * unmounted right after the server stops would be busy.  NULL is fine.
  */
 void
 ring_destroy (struct ring *r)
 {
   if (r == NULL)
     return;
-  if (r->uring)
+  if (r->uring) {
+    if (r->fixed_file)
+      (void) io_uring_unregister_files (&r->ring);
     io_uring_queue_exit (&r->ring);
+  }
   munmap (r->mem, r->mem_size);
   free (r);
 }

@@ -96,9 +96,14 @@ stop_daemon
 # starts uringblkd on the first connection; nbdinfo is that connection.
 : > "$tmpdir/notify.log"
 asock="$tmpdir/act.sock"
-# (systemd-socket-activate passes on only the environment named by -E.)
+# (systemd-socket-activate passes on only the environment named by -E:
+# in a sanitized build, also how make check runs nbdkit.)
+pass_env=()
+for var in URINGBLKD_NBDKIT NBDKIT URINGBLK_SANITIZER_PREINIT; do
+    [ -z "${!var-}" ] || pass_env+=(-E "$var")
+done
 systemd-socket-activate -l "$asock" -E NOTIFY_SOCKET="$tmpdir/notify.sock" \
-    "$uringblkd" --plugin "$PLUGIN" "$tmpdir/disk.img" \
+    "${pass_env[@]}" "$uringblkd" --plugin "$PLUGIN" "$tmpdir/disk.img" \
     >"$tmpdir/daemon3.log" 2>&1 &
 dpid=$!
 cleanup_push "kill $dpid 2>/dev/null"

@@ -33,7 +33,31 @@ uringblkd="$abs_top_builddir/daemon/uringblkd"
 root="$tmpdir/root"
 mkdir -p "$root"/{proc,sys,dev,tmp,run,mnt}
 initramfs_add_busybox "$busybox"
-initramfs_add_binary "$(command -v nbdkit)" /usr/sbin/nbdkit
+# In a sanitized build the plugin needs its runtime preloaded in nbdkit:
+# the guest's /usr/sbin/nbdkit runs the real one through
+# tests/nbdkit-sanitized, as on the host, and init-nbd.sh fails on any
+# report it leaves in /tmp/sanitizer.*.
+runtime="$(ldd "$PLUGIN" | awk '$1 ~ /^lib(asan|tsan)\.so/ { print $3; exit }')"
+if [ -z "$runtime" ]; then
+    initramfs_add_binary "$(command -v nbdkit)" /usr/sbin/nbdkit
+else
+    : "${NBDKIT:?must be the real nbdkit (make check sets it)}"
+    : "${URINGBLK_SANITIZER_PREINIT:?make check sets it in sanitized builds}"
+    initramfs_add_binary "$NBDKIT" /usr/lib/uringblk/nbdkit
+    initramfs_add_file "$URINGBLK_SANITIZER_PREINIT" \
+                       /usr/lib/uringblk/sanitizer-preinit.so
+    initramfs_add_file "$abs_top_srcdir/tests/nbdkit-sanitized" \
+                       /usr/lib/uringblk/nbdkit-sanitized
+    cat > "$root/usr/sbin/nbdkit" <<SH
+#!/bin/sh
+NBDKIT=/usr/lib/uringblk/nbdkit \\
+URINGBLK_SANITIZER_RUNTIME=$runtime \\
+URINGBLK_SANITIZER_PREINIT=/usr/lib/uringblk/sanitizer-preinit.so \\
+URINGBLK_SANITIZER_LOG=/tmp/sanitizer \\
+    exec /usr/lib/uringblk/nbdkit-sanitized "\$@"
+SH
+    chmod +x "$root/usr/sbin/nbdkit"
+fi
 initramfs_add_binary "$PLUGIN" /usr/lib/uringblk/nbdkit-uring-plugin.so
 initramfs_add_binary "$uringblkd" /usr/sbin/uringblkd
 initramfs_add_binary "$(command -v mke2fs)" /usr/sbin/mke2fs

@@ -143,4 +143,10 @@ cat /tmp/daemon.log
 test -e /sys/block/nbd0/pid && fail "nbd0 still connected"
 pidof nbdkit >/dev/null && fail "nbdkit still running"
 grep -q 'detached /dev/nbd0' /tmp/daemon.log || fail "no detach message"
+# Sanitized builds: reports nbdkit left (see test-vm-nbd.sh).
+for f in /tmp/sanitizer.*; do
+    [ -e "$f" ] || continue
+    cat "$f"
+    fail "sanitizer report in $f"
+done
 result PASS

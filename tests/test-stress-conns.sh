@@ -52,6 +52,11 @@ idle ()
 fds0="$(count_fds)"
 rings0="$(count_rings)"
 threads0="$(threads)"
+# ThreadSanitizer's runtime starts a thread of its own along with the
+# first thread nbdkit creates, and keeps it.
+if grep -q 'libtsan\.so' "/proc/$pid/maps"; then
+    threads0=$(( threads0 + 1 ))
+fi
 rss0="$(rss_kb)"
 msg "idle: $fds0 fds, $rings0 rings, $threads0 threads, VmRSS ${rss0} kB"
 

@@ -5,6 +5,7 @@
 #     signals the whole process group (servers and clients included) when
 #     the limit passes; the EXIT trap then cleans up as usual;
 #   - a private temporary directory $tmpdir, removed on exit;
+#   - in a sanitized build, failure if nbdkit made a sanitizer report;
 #   - requires / requires_root / skip / fail helpers;
 #   - start_server, which runs nbdkit in the background and records it
 #     for cleanup by its pid file;
@@ -93,6 +94,14 @@ _run_cleanup ()
     for (( i = ${#_cleanup[@]} - 1; i >= 0; i-- )); do
         eval "${_cleanup[i]}" </dev/null
     done
+    if [ -n "${_sanitizer_log-}" ] && compgen -G "$_sanitizer_log.*" >/dev/null; then
+        for f in "$_sanitizer_log".*; do
+            echo "--- $f" >&2
+            cat "$f" >&2
+        done
+        msg "FAIL: nbdkit made the sanitizer reports above"
+        status=1
+    fi
     if [ "$status" -ne 0 ] && [ "$status" -ne 77 ]; then
         # Show server logs so a failure can be diagnosed from the .log.
         for f in "$tmpdir"/nbdkit-*.log; do
@@ -107,6 +116,18 @@ _run_cleanup ()
 
 tmpdir="$(mktemp -d "${TMPDIR:-/var/tmp}/uringblk-$test_name.XXXXXX")"
 trap _run_cleanup EXIT
+
+# With a sanitized plugin, tests/nbdkit-sanitized writes the reports of
+# every nbdkit this test starts to $tmpdir/sanitizer.PID, and any report
+# fails the test: nbdkit's own output is not always looked at (uringblkd
+# restarts an nbdkit that aborted, some tests discard its output).
+_sanitizer_log=
+if [ -z "${URINGBLK_SANITIZER_LOG-}" ] &&
+   ldd "$PLUGIN" 2>/dev/null | grep -qE '^[[:space:]]*lib(asan|tsan)\.so'; then
+    _sanitizer_log="$tmpdir/sanitizer"
+    URINGBLK_SANITIZER_LOG="$_sanitizer_log"
+    export URINGBLK_SANITIZER_LOG
+fi
 trap 'msg "interrupted (time limit ${test_timeout}s?)"; exit 124' INT TERM HUP
 
 # Wait up to $1 seconds for command "$2 ..." to succeed.

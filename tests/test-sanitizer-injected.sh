@@ -98,7 +98,9 @@ expect ()
     local name="$1" pattern="$2" cmd="$3" pid i
     local sock="$tmpdir/$name.sock" log="$tmpdir/nbdkit-$name.log"
 
-    PLUGIN="$tmpdir/buggy-$name.so" "$wrapper" -f -U "$sock" \
+    # (The report must go to the log, not to functions.sh's files.)
+    PLUGIN="$tmpdir/buggy-$name.so" URINGBLK_SANITIZER_LOG= \
+        "$wrapper" -f -U "$sock" \
         -P "$tmpdir/$name.pid" "$tmpdir/buggy-$name.so" >"$log" 2>&1 &
     pid=$!
     cleanup_push "kill -9 $pid 2>/dev/null"

@@ -242,9 +242,16 @@ def make_servers(plugin, uring_args="", variants=()):
     ]
     for v in variants:
         vopts, vparams = split_uring_args(v)
+        # A path to a .so among the words serves with that build of the
+        # plugin instead (A/B comparisons of two builds in one run).
+        vplugin = plugin
+        for tok in list(vopts):
+            if tok.endswith(".so") and os.sep in tok:
+                vplugin = tok
+                vopts.remove(tok)
         servers.append(NbdkitServer(
             "uringblk[%s]" % " ".join(shlex.split(v)),
-            "nbdkit + uring plugin " + v, plugin,
+            "nbdkit + uring plugin " + v, vplugin,
             ["file=@BACKING@"] + vparams, vopts))
     servers += [
         NbdkitServer("nbdkit-file", "nbdkit file plugin, cache=none", "file",

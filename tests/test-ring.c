@@ -203,6 +203,55 @@ START_TEST (test_write_shapes)
 }
 END_TEST
 
+/* The buffer area starts at one buffer, doubles to fit each larger
+ * request up to buffers x buffer-size, and never shrinks; data stays
+ * right across each change, and the pinned size follows it.
+ */
+START_TEST (test_area_growth)
+{
+  const struct variant *v = &variants[_i];
+  const size_t max = (size_t) v->nbuffers * v->buffer_size;
+  const size_t edge = 2 * 4096;
+  size_t want;
+
+  setup_variant (_i);
+  ck_assert_uint_eq (ring_area_size (ring), v->buffer_size);
+  if (ring_has_fixed_buffers (ring))
+    ck_assert_uint_eq (ring_locked_bytes (ring), v->buffer_size + edge);
+  else
+    ck_assert_uint_eq (ring_locked_bytes (ring), 0);
+
+  /* Small requests leave it alone. */
+  check_read (100, 10);
+  do_write (4096, 4096, false, 1);
+  ck_assert_uint_eq (ring_area_size (ring), v->buffer_size);
+
+  /* A request spanning three buffers (unaligned: four blocks more)
+   * needs the next power of 2 of buffers that holds it, capped.
+   */
+  do_write (1, 3 * v->buffer_size, true, 2);
+  want = v->buffer_size;
+  while (want < 3 * v->buffer_size + 4096)
+    want *= 2;
+  if (want > max)
+    want = max;
+  ck_assert_uint_eq (ring_area_size (ring), want);
+  if (ring_has_fixed_buffers (ring))
+    ck_assert_uint_eq (ring_locked_bytes (ring), want + edge);
+  check_read (0, DISK_SIZE);
+
+  /* Larger than the whole area: it is at its largest and chunked. */
+  do_write (8191, max * 2 + 3, true, 3);
+  ck_assert_uint_eq (ring_area_size (ring), max);
+  check_read (0, DISK_SIZE);
+  check_read (0, 4096);
+  ck_assert_uint_eq (ring_area_size (ring), max);
+  ck_assert_int_eq (ring_fsync (ring), 0);
+  check_file ();
+  teardown_variant ();
+}
+END_TEST
+
 START_TEST (test_write_zeroes)
 {
   setup_variant (_i);
@@ -343,6 +392,7 @@ main (void)
   tcase_set_timeout (tc, 60);
   tcase_add_loop_test (tc, test_read_shapes, 0, n);
   tcase_add_loop_test (tc, test_write_shapes, 0, n);
+  tcase_add_loop_test (tc, test_area_growth, 0, n);
   tcase_add_loop_test (tc, test_write_zeroes, 0, n);
   tcase_add_loop_test (tc, test_fallocate, 0, n);
   tcase_add_loop_test (tc, test_truncated_underneath, 0, n);

@@ -23,7 +23,7 @@ enum fua_mode {
 };
 
 /* Defaults and limits, also quoted in the man page. */
-#define PARAM_BUFFER_SIZE_DEFAULT (128 * 1024)
+#define PARAM_BUFFER_SIZE_DEFAULT (256 * 1024)
 #define PARAM_BUFFER_SIZE_MIN     4096
 #define PARAM_BUFFER_SIZE_MAX     (64 * 1024 * 1024)
 #define PARAM_BUFFERS_DEFAULT     4

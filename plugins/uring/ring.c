@@ -15,24 +15,29 @@
  *     kernel has them (probed once, see ring_probe): only its owner
  *     submits, and completions are run in the owner's context when it
  *     waits, never by interrupting it;
- *   - its buffers (nbuffers x buffer_size, page aligned, plus a small
- *     area for read-modify-write edge blocks) are registered once
+ *   - its buffer area (page aligned; it starts at one buffer_size and
+ *     doubles when a request does not fit, up to nbuffers x buffer_size)
+ *     and a small area for read-modify-write edge blocks are registered
  *     (READ_FIXED / WRITE_FIXED), and so is the backing fd
  *     (IOSQE_FIXED_FILE), so no request pins pages or looks up the file;
+ *     growing re-registers the area, between requests;
  *   - parallelism across requests comes from the worker threads (and
- *     from several connections); parallelism within a request comes from
- *     splitting it over the ring's buffers.
+ *     from several connections); a request that fits the area is one
+ *     operation, a larger one is split into buffer_size chunks that are
+ *     in flight together.
  *
  * Life of a request
  * -----------------
  * nbdkit hands a callback its own, unaligned, buffer.  O_DIRECT needs
  * aligned memory, so data always travels through the ring's buffers:
  *
- *   read:  the range is widened to whole blocks (align.h) and cut into
- *          buffer-sized chunks; up to nbuffers READ_FIXED are in flight
- *          at once; as each completes its useful part is copied out and
- *          the buffer is reused for the next chunk.  One io_uring_enter
- *          submits the new SQEs and waits for the next completion.
+ *   read:  the range is widened to whole blocks (align.h); if it fits
+ *          the area it is one READ_FIXED, else it is cut into buffer_size
+ *          chunks, up to nbuffers READ_FIXED in flight at once; as each
+ *          completes its useful part is copied out and the buffer is
+ *          reused for the next chunk.  One io_uring_enter submits the
+ *          new SQEs and waits: for everything in flight once nothing more
+ *          can be issued, else for half of it (one wake-up per batch).
  *   write: the same pipeline in the other direction (copy in, then
  *          WRITE_FIXED).  If the first or last block is only partly
  *          written, those blocks are read first (the caller holds the
@@ -148,10 +153,10 @@ struct ring {
   bool broken;                  /* submission failed: do not reuse */
   struct io_uring ring;
 
-  char *mem;                    /* buffers, then the edge area */
-  size_t mem_size;
-  char *edge;                   /* two blocks for RMW edges */
-  unsigned edge_index;          /* its registered buffer index */
+  char *area;                   /* the data buffers (AREA_INDEX) */
+  size_t area_size;             /* grows on demand up to area_max */
+  size_t area_max;              /* nbuffers x buffer_size */
+  char *edge;                   /* two blocks for RMW edges (EDGE_INDEX) */
 
   struct slot slots[PARAM_BUFFERS_MAX];
 
@@ -160,10 +165,19 @@ struct ring {
   bool sync_link_failed;        /* the previous linked sync op failed */
 };
 
+/* Registered buffer indexes. */
+#define AREA_INDEX 0
+#define EDGE_INDEX 1
+
+/* Slot i's memory.  A request that fits the area is one chunk in slot
+ * 0 spanning as much of the area as it needs; a larger one is cut into
+ * buffer_size chunks, slot i at i x buffer_size (the area is then at
+ * its largest, nbuffers x buffer_size).
+ */
 static inline char *
 slot_buf (struct ring *r, unsigned i)
 {
-  return r->mem + (size_t) i * r->cfg.buffer_size;
+  return r->area + (size_t) i * r->cfg.buffer_size;
 }
 
 static size_t
@@ -284,9 +298,14 @@ ring_queue (struct ring *r, const struct op *op)
   return rc;
 }
 
-/* Submit whatever is queued and wait for one completion. */
+/* Submit whatever is queued and take one completion.  If none is
+ * there yet, sleep until 'want' are (1 <= want <= SQEs in flight): with
+ * DEFER_TASKRUN the kernel wakes the thread once for all of them, so a
+ * request that only has to collect its last chunks pays for one
+ * wake-up instead of one per chunk.
+ */
 static int
-ring_reap (struct ring *r, uint64_t *user_data, int *res)
+ring_reap (struct ring *r, unsigned want, uint64_t *user_data, int *res)
 {
   struct io_uring_cqe *cqe;
   unsigned retries = 0;
@@ -308,8 +327,8 @@ ring_reap (struct ring *r, uint64_t *user_data, int *res)
     if (io_uring_sq_ready (&r->ring) == 0 &&
         io_uring_peek_cqe (&r->ring, &cqe) == 0)
       break;
-    /* One io_uring_enter: submit, and wait for at least one. */
-    rc = io_uring_submit_and_wait (&r->ring, 1);
+    /* One io_uring_enter: submit, and wait. */
+    rc = io_uring_submit_and_wait (&r->ring, want);
     if (rc < 0) {
       if ((rc == -EINTR || rc == -EAGAIN || rc == -EBUSY) &&
           ++retries < MAX_STALLS)
@@ -352,7 +371,7 @@ ring_read_block (struct ring *r, char *addr, int buf_index,
     rc = ring_queue (r, &op);
     if (rc < 0)
       return rc;
-    rc = ring_reap (r, &ud, &res);
+    rc = ring_reap (r, 1, &ud, &res);
     if (rc < 0)
       return rc;
     if (res == -EAGAIN || res == -EINTR)
@@ -376,7 +395,7 @@ slot_queue (struct ring *r, unsigned i, bool is_write, bool fua)
   struct slot *s = &r->slots[i];
   struct op op = {
     .code = is_write ? OP_WRITE : OP_READ,
-    .buf_index = r->fixed_buffers ? (int) i : -1,
+    .buf_index = r->fixed_buffers ? AREA_INDEX : -1,
     .addr = slot_buf (r, i) + s->done,
     .len = s->len - s->done,
     .offset = s->offset + s->done,
@@ -428,7 +447,7 @@ static int
 read_edges (struct ring *r, const struct align_plan *plan)
 {
   uint32_t bs = r->cfg.block_size;
-  int idx = r->fixed_buffers ? (int) r->edge_index : -1;
+  int idx = r->fixed_buffers ? EDGE_INDEX : -1;
   int rc;
 
   if (plan->head_partial) {
@@ -445,6 +464,60 @@ read_edges (struct ring *r, const struct align_plan *plan)
         return rc;
     }
   }
+  return 0;
+}
+
+/* Register the area and the edge blocks as buffers AREA_INDEX and
+ * EDGE_INDEX.
+ */
+static int
+register_buffers (struct ring *r, char *area, size_t area_size)
+{
+  struct iovec iov[2];
+
+  iov[AREA_INDEX] = (struct iovec) { .iov_base = area, .iov_len = area_size };
+  iov[EDGE_INDEX] = (struct iovec) { .iov_base = r->edge,
+                                     .iov_len = edge_size (&r->cfg) };
+  return io_uring_register_buffers (&r->ring, iov, 2);
+}
+
+/* Make the area at least 'need' bytes (need <= area_max), doubling it,
+ * so that a request up to area_max bytes goes out as one operation
+ * while a ring that only ever sees small requests pins little.  Called
+ * between requests, when nothing is in flight.  If the larger area
+ * cannot be registered the ring goes on with unregistered buffers.
+ */
+static int
+area_grow (struct ring *r, size_t need)
+{
+  size_t size = r->area_size;
+  char *area;
+  int rc;
+
+  if (need <= size)
+    return 0;
+  while (size < need)
+    size *= 2;
+  if (size > r->area_max)
+    size = r->area_max;
+
+  /* mmap rather than malloc: see ring_create. */
+  area = mmap (NULL, size, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (area == MAP_FAILED)
+    return -ENOMEM;
+  if (r->fixed_buffers) {
+    rc = io_uring_unregister_buffers (&r->ring);
+    if (rc == 0)
+      rc = register_buffers (r, area, size);
+    if (rc < 0) {
+      r->fixed_buffers = false;
+      r->fixed_buffers_error = rc;
+    }
+  }
+  munmap (r->area, r->area_size);
+  r->area = area;
+  r->area_size = size;
   return 0;
 }
 
@@ -470,8 +543,9 @@ ring_transfer (struct ring *r, bool is_write, char *rbuf, const char *wbuf,
   const uint32_t bs = r->cfg.block_size;
   const bool link_fua = is_write && fua && !r->cfg.fua_dsync;
   struct align_plan plan;
-  uint64_t next;
-  unsigned inflight = 0;
+  uint64_t next, span;
+  uint32_t chunk;
+  unsigned inflight = 0, want;
   int err = 0;
 
   if (r->broken)
@@ -480,6 +554,11 @@ ring_transfer (struct ring *r, bool is_write, char *rbuf, const char *wbuf,
     return (is_write && fua) ? ring_fsync (r) : 0;
 
   align_plan_rmw (offset, count, bs, &plan);
+  span = plan.end - plan.start;
+  err = area_grow (r, span < r->area_max ? span : r->area_max);
+  if (err < 0)
+    return err;
+  chunk = span <= r->area_size ? span : r->cfg.buffer_size;
   if (is_write) {
     err = read_edges (r, &plan);
     if (err < 0)
@@ -494,8 +573,7 @@ ring_transfer (struct ring *r, bool is_write, char *rbuf, const char *wbuf,
 
     /* Issue as many chunks as there are free buffers. */
     while (err == 0 && next < plan.end && (i = free_slot (r)) >= 0) {
-      uint32_t len = plan.end - next < r->cfg.buffer_size
-        ? plan.end - next : r->cfg.buffer_size;
+      uint32_t len = plan.end - next < chunk ? plan.end - next : chunk;
       bool last = next + len == plan.end;
 
       /* The linked fsync only orders itself after its own write, so
@@ -522,7 +600,17 @@ ring_transfer (struct ring *r, bool is_write, char *rbuf, const char *wbuf,
     if (inflight == 0)
       break;
 
-    rc = ring_reap (r, &ud, &res);
+    /* How many completions are worth a wake-up: all of them once
+     * nothing more can be issued before they are back; otherwise half,
+     * so that freed buffers are refilled in batches while the other
+     * half keeps the disk busy.
+     */
+    if (err != 0 || next >= plan.end ||
+        (link_fua && plan.end - next <= chunk))
+      want = inflight;
+    else
+      want = inflight > 2 ? inflight / 2 : 1;
+    rc = ring_reap (r, want, &ud, &res);
     if (rc < 0)
       /* The ring is marked broken and will not be reused; destroying
        * it cancels what is left (see ring_destroy).
@@ -651,7 +739,7 @@ ring_single (struct ring *r, struct op *op, bool then_fsync)
     uint64_t ud;
     int res;
 
-    rc = ring_reap (r, &ud, &res);
+    rc = ring_reap (r, inflight, &ud, &res);
     if (rc < 0)
       return rc;
     inflight--;
@@ -773,7 +861,6 @@ int
 ring_create (const struct ring_config *cfg, int fd, struct ring **ringp)
 {
   struct ring *r;
-  size_t bufs_size;
   int rc;
 
   if (cfg->nbuffers < 1 || cfg->nbuffers > PARAM_BUFFERS_MAX ||
@@ -788,22 +875,28 @@ ring_create (const struct ring_config *cfg, int fd, struct ring **ringp)
   r->cfg = *cfg;
   r->fd = fd;
 
-  bufs_size = (size_t) cfg->nbuffers * cfg->buffer_size;
-  r->mem_size = bufs_size + edge_size (cfg);
-  /* mmap rather than malloc: rings come and go with connections, and
-   * glibc would keep freed half-megabyte blocks in the heap (its mmap
-   * threshold rises after the first large free), so a burst of
-   * connections would leave the process that much bigger for good.
-   * munmap gives the memory back.
+  /* The area starts at one buffer and grows with the requests seen
+   * (area_grow).  mmap rather than malloc: rings come and go with
+   * connections, and glibc would keep freed half-megabyte blocks in the
+   * heap (its mmap threshold rises after the first large free), so a
+   * burst of connections would leave the process that much bigger for
+   * good.  munmap gives the memory back.
    */
-  r->mem = mmap (NULL, r->mem_size, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (r->mem == MAP_FAILED) {
+  r->area_max = (size_t) cfg->nbuffers * cfg->buffer_size;
+  r->area_size = cfg->buffer_size;
+  r->area = mmap (NULL, r->area_size, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (r->area == MAP_FAILED) {
     free (r);
     return -ENOMEM;
   }
-  r->edge = r->mem + bufs_size;
-  r->edge_index = cfg->nbuffers;
+  r->edge = mmap (NULL, edge_size (cfg), PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (r->edge == MAP_FAILED) {
+    munmap (r->area, r->area_size);
+    free (r);
+    return -ENOMEM;
+  }
 
   if (!cfg->use_uring)
     goto out;
@@ -819,7 +912,8 @@ ring_create (const struct ring_config *cfg, int fd, struct ring **ringp)
       rc = io_uring_queue_init_params (entries, &r->ring, &params);
     }
     if (rc < 0) {
-      munmap (r->mem, r->mem_size);
+      munmap (r->edge, edge_size (cfg));
+      munmap (r->area, r->area_size);
       free (r);
       return rc;
     }
@@ -827,15 +921,7 @@ ring_create (const struct ring_config *cfg, int fd, struct ring **ringp)
   r->uring = true;
 
   if (cfg->fixed_buffers) {
-    struct iovec iov[PARAM_BUFFERS_MAX + 1];
-    unsigned i;
-
-    for (i = 0; i < cfg->nbuffers; i++)
-      iov[i] = (struct iovec) { .iov_base = slot_buf (r, i),
-                                .iov_len = cfg->buffer_size };
-    iov[i] = (struct iovec) { .iov_base = r->edge,
-                              .iov_len = edge_size (cfg) };
-    rc = io_uring_register_buffers (&r->ring, iov, cfg->nbuffers + 1);
+    rc = register_buffers (r, r->area, r->area_size);
     if (rc == 0)
       r->fixed_buffers = true;
     else
@@ -868,7 +954,8 @@ ring_destroy (struct ring *r)
       (void) io_uring_unregister_files (&r->ring);
     io_uring_queue_exit (&r->ring);
   }
-  munmap (r->mem, r->mem_size);
+  munmap (r->edge, edge_size (&r->cfg));
+  munmap (r->area, r->area_size);
   free (r);
 }
 
@@ -879,9 +966,16 @@ bool ring_has_fixed_file (const struct ring *r) { return r->fixed_file; }
 bool ring_is_broken (const struct ring *r) { return r->broken; }
 int ring_fd (const struct ring *r) { return r->fd; }
 
-/* Memory the kernel pins for this ring's registered buffers. */
+/* Memory the kernel pins for this ring's registered buffers now. */
 size_t
 ring_locked_bytes (const struct ring *r)
 {
-  return r->fixed_buffers ? r->mem_size : 0;
+  return r->fixed_buffers ? r->area_size + edge_size (&r->cfg) : 0;
+}
+
+/* The size of the buffer area now (it grows with the requests seen). */
+size_t
+ring_area_size (const struct ring *r)
+{
+  return r->area_size;
 }

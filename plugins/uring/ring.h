@@ -50,6 +50,7 @@ extern bool ring_has_fixed_file (const struct ring *r);
 extern bool ring_is_broken (const struct ring *r);
 extern int ring_fd (const struct ring *r);
 extern size_t ring_locked_bytes (const struct ring *r);
+extern size_t ring_area_size (const struct ring *r);
 
 /* Requests.  Offsets and lengths may have any alignment; 'ring_write'
  * read-modify-writes partial edge blocks, so the caller must hold the

@@ -213,7 +213,7 @@ uring_config_complete (void)
   "fixed-buffers=auto|off  Registered buffers (default: auto).\n" \
   "fixed-file=auto|off   Registered file (default: auto).\n" \
   "setup-flags=auto|none io_uring setup flags (default: auto).\n" \
-  "buffer-size=SIZE      Bytes per registered buffer (default: 128K).\n" \
+  "buffer-size=SIZE      Bytes per registered buffer (default: 256K).\n" \
   "buffers=N             Registered buffers per ring (default: 4)."
 
 /* Probe io_uring, honouring uring=.  Returns -1 only for uring=require. */

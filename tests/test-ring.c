@@ -15,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
 #include <linux/falloc.h>
 #include <check.h>
 #include <liburing.h>
@@ -252,6 +255,67 @@ START_TEST (test_area_growth)
 }
 END_TEST
 
+/* Drop CAP_IPC_LOCK from the effective set, so that io_uring charges
+ * registered buffers to RLIMIT_MEMLOCK even as root.  Check runs each
+ * test in a child process of its own, so this stays in the test.
+ */
+static void
+drop_ipc_lock (void)
+{
+  struct __user_cap_header_struct hdr = {
+    .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0,
+  };
+  struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+  ck_assert_int_eq (syscall (SYS_capget, &hdr, data), 0);
+  data[CAP_TO_INDEX (CAP_IPC_LOCK)].effective &= ~CAP_TO_MASK (CAP_IPC_LOCK);
+  ck_assert_int_eq (syscall (SYS_capset, &hdr, data), 0);
+}
+
+/* A ring whose area cannot be registered at its larger size (the
+ * memlock limit allows the first 24 KiB, not 136 KiB) carries on with
+ * unregistered buffers, and the bytes stay right.
+ */
+START_TEST (test_area_growth_over_memlock)
+{
+  const struct rlimit rl = { .rlim_cur = 64 * 1024, .rlim_max = 64 * 1024 };
+  struct ring_probe p;
+  struct ring_config cfg = {
+    .use_uring = true, .fixed_buffers = true, .fixed_file = true,
+    .buffer_size = 16 * 1024, .nbuffers = 8, .block_size = 4096,
+  };
+
+  ring_probe (true, &p);
+  if (!p.available) {
+    fprintf (stderr, "test-ring: io_uring unavailable, skipping memlock\n");
+    return;
+  }
+  make_disk ();
+  drop_ipc_lock ();
+  ck_assert_int_eq (setrlimit (RLIMIT_MEMLOCK, &rl), 0);
+  cfg.setup_flags = p.setup_flags;
+  ck_assert_int_eq (ring_create (&cfg, fd, &ring), 0);
+  ck_assert_msg (ring_has_fixed_buffers (ring), "registration: %s",
+                 strerror (-ring_fixed_buffers_error (ring)));
+  ck_assert_uint_eq (ring_locked_bytes (ring), 16 * 1024 + 8192);
+
+  do_write (4096, 8192, false, 1);
+  check_read (0, 16384);
+  ck_assert (ring_has_fixed_buffers (ring));
+  ck_assert_uint_eq (ring_area_size (ring), 16 * 1024);
+
+  do_write (5, 128 * 1024 - 10, true, 2);
+  ck_assert_uint_eq (ring_area_size (ring), 128 * 1024);
+  ck_assert (!ring_has_fixed_buffers (ring));
+  ck_assert_int_eq (ring_fixed_buffers_error (ring), -ENOMEM);
+  ck_assert_uint_eq (ring_locked_bytes (ring), 0);
+  check_read (0, DISK_SIZE);
+  ck_assert_int_eq (ring_fsync (ring), 0);
+  check_file ();
+  teardown_variant ();
+}
+END_TEST
+
 START_TEST (test_write_zeroes)
 {
   setup_variant (_i);
@@ -397,6 +461,7 @@ main (void)
   tcase_add_loop_test (tc, test_fallocate, 0, n);
   tcase_add_loop_test (tc, test_truncated_underneath, 0, n);
   tcase_add_loop_test (tc, test_write_error, 0, n);
+  tcase_add_test (tc, test_area_growth_over_memlock);
   tcase_add_test (tc, test_bad_config);
   tcase_add_test (tc, test_probe);
   suite_add_tcase (s, tc);

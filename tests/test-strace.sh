@@ -2,9 +2,11 @@
 # uringblk: the system calls that set up the I/O path (strace).
 #
 # With the defaults, the backing must be opened read-write with
-# O_DIRECT, and each worker's ring must register its buffers (buffers x
-# buffer-size bytes, here 3 x 64K to check that the parameters are
-# applied) and the O_DIRECT descriptor as its fixed file.  With
+# O_DIRECT, and each worker's ring must register its buffer area (one
+# buffer-size to begin with, here 64K, plus 8K of edge blocks) and the
+# O_DIRECT descriptor as its fixed file; the ring that serves the 300 KB
+# write must unregister that and register its area grown to buffers x
+# buffer-size (3 x 64K, to check that the parameters are applied).  With
 # direct=off the read-write open has no O_DIRECT; with fixed-buffers=off
 # and fixed-file=off the corresponding registrations do not happen for
 # the worker rings.
@@ -52,7 +54,16 @@ rw = [l for l in lines
 rw_fds = [m.group(1) for l in rw for m in [re.search(r'= (\d+)$', l)] if m]
 direct_rw = [l for l in rw if 'O_DIRECT' in l]
 bufs = [l for l in lines if 'IORING_REGISTER_BUFFERS' in l and l.endswith('= 0')]
-worker_bufs = [l for l in bufs if l.count('iov_len=65536') == 3]
+def area(l):
+    m = re.search(r'\[\{iov_base=0x[0-9a-f]+, iov_len=(\d+)\}, '
+                  r'\{iov_base=0x[0-9a-f]+, iov_len=8192\}\], 2\)', l)
+    return int(m.group(1)) if m else None
+def ring_fd(l):
+    return re.search(r'io_uring_register\((\d+),', l).group(1)
+worker_bufs = [l for l in bufs if area(l) == 65536]
+grown = [l for l in bufs if area(l) == 3 * 65536]
+unreg = [(i, ring_fd(l)) for i, l in enumerate(lines)
+         if 'IORING_UNREGISTER_BUFFERS' in l and l.endswith('= 0')]
 files = [l for l in lines if 'IORING_REGISTER_FILES' in l and l.endswith('= 0')]
 setups = [l for l in lines if "io_uring_setup(" in l and re.search(r"= \d+$", l)]
 
@@ -67,8 +78,14 @@ if name == "buffered" and direct_rw:
     errors.append("O_DIRECT with direct=off: %r" % direct_rw)
 if name in ("default", "buffered", "nofixedfile"):
     if not worker_bufs:
-        errors.append("no worker ring registered 3 x 64K buffers")
-if name == "nofixedbuf" and worker_bufs:
+        errors.append("no worker ring registered a 64K area + 8K edge")
+    if not grown:
+        errors.append("no worker ring grew its area to 3 x 64K")
+    for l in grown:
+        i = lines.index(l)
+        if not any(j < i and fd == ring_fd(l) for j, fd in unreg):
+            errors.append("area grown without unregistering first: " + l)
+if name == "nofixedbuf" and (worker_bufs or grown):
     errors.append("buffers registered with fixed-buffers=off")
 if name in ("default", "buffered", "nofixedbuf"):
     if not files:

@@ -12,7 +12,8 @@
 #                       reads are READ_FIXED;
 #   fua=dsync:          WRITE_FIXED without link and no FSYNC at all;
 #   fixed-buffers=off:  plain READ and WRITE, never the _FIXED forms;
-#   fua=link with 4K buffers, 16K FUA writes (split in 4 pieces): the
+#   fua=link with 2 x 4K buffers, 16K FUA writes (larger than the
+#                       buffer area, so split in 4 pieces): the
 #                       linked piece is submitted only when every other
 #                       piece of the request has completed (nothing else
 #                       outstanding on its ring), since a linked fsync
@@ -185,5 +186,5 @@ trace_config dsync workload fua=dsync
 check dsync
 trace_config unfixed workload fixed-buffers=off fua=dsync
 check unfixed
-trace_config split split fua=link buffer-size=4K buffers=4
+trace_config split split fua=link buffer-size=4K buffers=2
 check split

@@ -45,7 +45,19 @@ check ()
 {
     /usr/bin/python3 - "$tmpdir/$1.strace" "$disk" "$1" <<'PY' ||
 import re, sys
-lines = open(sys.argv[1]).read().splitlines()
+# strace -f splits a call that another thread interrupts into
+# "PID call(args <unfinished ...>" and "PID <... call resumed>rest":
+# join them back into one line.
+lines, pending = [], {}
+for l in open(sys.argv[1]).read().splitlines():
+    pid, _, rest = l.partition(' ')
+    if l.endswith('<unfinished ...>'):
+        pending[pid] = l[:-len('<unfinished ...>')].rstrip()
+        continue
+    m = re.match(r'<\.\.\. \w+ resumed>(.*)', rest)
+    if m and pid in pending:
+        l = pending.pop(pid) + m.group(1)
+    lines.append(l)
 disk, name = sys.argv[2], sys.argv[3]
 errors = []
 # Read-write opens of the backing, and the descriptors they returned.

@@ -51,6 +51,7 @@ import re, sys
 lines, pending = [], {}
 for l in open(sys.argv[1]).read().splitlines():
     pid, _, rest = l.partition(' ')
+    rest = rest.lstrip()        # strace pads the PID column
     if l.endswith('<unfinished ...>'):
         pending[pid] = l[:-len('<unfinished ...>')].rstrip()
         continue
